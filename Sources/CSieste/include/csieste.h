@@ -1,0 +1,185 @@
+// The C side of sieste: libc as seen from Swift, plus what must not run in
+// Swift. Embedded Swift cannot import Glibc, so every libc declaration the
+// daemon uses comes through this header, and the few calls Glibc hides
+// behind _GNU_SOURCE (accept4, splice, pipe2, close_range) are wrapped here.
+#ifndef CSIESTE_H
+#define CSIESTE_H
+
+#include <dirent.h>
+#include <stddef.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+// MARK: errno and wait status (macros Swift cannot import)
+
+int csieste_errno(void);
+void csieste_set_errno(int value);
+int csieste_wifexited(int status);
+int csieste_wexitstatus(int status);
+int csieste_wifsignaled(int status);
+int csieste_wtermsig(int status);
+
+// MARK: socket addresses
+//
+// One flat address type keeps sockaddr casts out of Swift. family is
+// AF_INET, AF_INET6 or AF_UNIX. For AF_INET the address is in bytes[0..3];
+// for AF_UNIX, path holds path_len bytes and an abstract name starts with
+// a NUL byte.
+
+typedef struct {
+    int family;
+    uint16_t port;
+    uint8_t bytes[16];
+    uint32_t scope_id;
+    int path_len;
+    char path[108];
+} csieste_addr;
+
+int csieste_bind(int fd, const csieste_addr *address);
+int csieste_connect(int fd, const csieste_addr *address);
+/// accept4(2) with SOCK_CLOEXEC|SOCK_NONBLOCK; fills peer when not NULL.
+int csieste_accept(int fd, csieste_addr *peer);
+int csieste_getsockname(int fd, csieste_addr *address);
+int csieste_getpeername(int fd, csieste_addr *address);
+/// recvfrom(2) with MSG_PEEK of zero bytes, to learn a datagram's sender.
+int csieste_peek_sender(int fd, csieste_addr *peer);
+int csieste_setsockopt_int(int fd, int level, int name, int value);
+int csieste_getsockopt_int(int fd, int level, int name, int *value);
+
+// MARK: Linux calls Glibc exports only under _GNU_SOURCE
+
+int csieste_pipe2(int fds[2], int flags);
+ssize_t csieste_splice(int fd_in, int fd_out, size_t length, unsigned int flags);
+int csieste_set_pipe_size(int fd, int size);
+
+// MARK: epoll
+//
+// struct epoll_event is packed on x86_64, so Swift sees it through these.
+
+int csieste_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+int csieste_epoll_wait(int epfd, uint64_t *datas, uint32_t *events, int max, int timeout_ms);
+
+// MARK: signals
+
+/// Blocks CHLD, HUP, TERM, INT, USR1 and PIPE and returns a signalfd for the
+/// first five; SIGPIPE stays blocked so writes report EPIPE instead.
+int csieste_signalfd_open(void);
+/// Reads one signal from a signalfd; returns the signal number, 0 when none
+/// is pending, -1 on error.
+int csieste_signalfd_read(int fd);
+
+// MARK: timers
+
+int csieste_timerfd_open(void);
+/// Arms a one-shot timer at an absolute CLOCK_MONOTONIC time; 0 disarms.
+int csieste_timerfd_arm(int fd, int64_t deadline_ms);
+int csieste_timerfd_drain(int fd);
+int64_t csieste_monotonic_ms(void);
+int64_t csieste_wallclock_seconds(void);
+
+// MARK: names resolved at configuration load (never after fork)
+
+/// Port of a service name in /etc/services, or -1.
+int csieste_service_port(const char *name, const char *protocol);
+/// Fills uid, gid and home of a user name; returns 0, or -1 when unknown.
+int csieste_lookup_user(const char *name, uint32_t *uid, uint32_t *gid);
+int csieste_lookup_group(const char *name, uint32_t *gid);
+/// Supplementary groups of a user, as initgroups(3) would set them; returns
+/// the count written, or -1 if max was too small.
+int csieste_user_groups(const char *name, uint32_t gid, uint32_t *groups, int max);
+/// Resolves a host name to its first IPv4 or IPv6 address (getaddrinfo).
+int csieste_resolve_host(const char *host, csieste_addr *address);
+
+// MARK: spawning
+
+enum csieste_spawn_step {
+    CSIESTE_STEP_NONE = 0,
+    CSIESTE_STEP_FORK,
+    CSIESTE_STEP_SETSID,
+    CSIESTE_STEP_DUP,
+    CSIESTE_STEP_CLOSE,
+    CSIESTE_STEP_RLIMIT,
+    CSIESTE_STEP_SETGROUPS,
+    CSIESTE_STEP_SETGID,
+    CSIESTE_STEP_SETUID,
+    CSIESTE_STEP_NICE,
+    CSIESTE_STEP_CHDIR,
+    CSIESTE_STEP_SIGNALS,
+    CSIESTE_STEP_EXEC,
+};
+
+/// Everything the child does between vfork and execve, prepared by the
+/// parent so the child only makes system calls.
+typedef struct {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    /// sources[i] becomes fd i in the child, for i < fd_count.
+    const int *sources;
+    int fd_count;
+    int set_ids;
+    uint32_t uid;
+    uint32_t gid;
+    int set_groups;
+    const uint32_t *groups;
+    int group_count;
+    int rlimit_count;
+    const int *rlimit_resources;
+    const struct rlimit *rlimit_values;
+    int set_nice;
+    int nice_value;
+    int umask_value; // -1 keeps the parent's
+    const char *cwd; // NULL keeps the parent's
+    /// When not NULL, points at the digits of "LISTEN_PID=" inside envp,
+    /// with room for 20 characters; the child writes its own pid there.
+    char *listen_pid_digits;
+    // Written by the child on failure; read by the parent after vfork returns.
+    volatile int failed_step;
+    volatile int failed_errno;
+} csieste_spawn_plan;
+
+/// Starts plan->path in a new process with vfork. Returns the child's pid,
+/// or -1 with plan->failed_step and plan->failed_errno set when any step
+/// before a successful execve failed (the child has then exited with 127
+/// and must still be reaped).
+pid_t csieste_spawn(csieste_spawn_plan *plan);
+
+// MARK: systemd, loaded with dlopen only when sieste runs under it
+
+/// sd_notify(0, state) through dlopen("libsystemd.so.0"); returns what
+/// sd_notify returned, or 0 when libsystemd is not available.
+int csieste_sd_notify(const char *state);
+
+// MARK: small helpers
+
+ssize_t csieste_write_all(int fd, const void *buffer, size_t length);
+int csieste_fcntl_getfl(int fd);
+int csieste_fcntl_setfl(int fd, int flags);
+/// open(2) without the variadic mode argument Swift cannot call.
+int csieste_open(const char *path, int flags, int mode);
+/// stat(2) reduced to st_mode.
+int csieste_stat_mode(const char *path, uint32_t *mode);
+int csieste_readdir_names(const char *path, char *buffer, size_t capacity);
+
+#endif
