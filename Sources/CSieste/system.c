@@ -2,6 +2,7 @@
 #include "csieste.h"
 
 #include <dlfcn.h>
+#include <sys/ioctl.h>
 
 int csieste_errno(void) { return errno; }
 void csieste_set_errno(int value) { errno = value; }
@@ -91,10 +92,11 @@ int csieste_connect(int fd, const csieste_addr *address) {
     return connect(fd, (struct sockaddr *)&storage, length);
 }
 
-int csieste_accept(int fd, csieste_addr *peer) {
+int csieste_accept(int fd, csieste_addr *peer, int nonblocking) {
     struct sockaddr_storage storage;
     socklen_t length = sizeof(storage);
-    int connection = accept4(fd, (struct sockaddr *)&storage, &length, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int flags = SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0);
+    int connection = accept4(fd, (struct sockaddr *)&storage, &length, flags);
     if (connection >= 0 && peer != NULL) from_sockaddr(&storage, length, peer);
     return connection;
 }
@@ -137,8 +139,8 @@ int csieste_getsockopt_int(int fd, int level, int name, int *value) {
 
 int csieste_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 
-ssize_t csieste_splice(int fd_in, int fd_out, size_t length, unsigned int flags) {
-    return splice(fd_in, NULL, fd_out, NULL, length, flags);
+ssize_t csieste_splice(int fd_in, int fd_out, size_t length) {
+    return splice(fd_in, NULL, fd_out, NULL, length, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 }
 
 int csieste_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
@@ -317,4 +319,33 @@ int csieste_stat_mode(const char *path, uint32_t *mode) {
     if (stat(path, &status) < 0) return -1;
     *mode = status.st_mode;
     return 0;
+}
+
+int csieste_pending_bytes(int fd) {
+    int count = 0;
+    return ioctl(fd, FIONREAD, &count) < 0 ? -1 : count;
+}
+
+int csieste_drain_datagram(int fd) {
+    char byte;
+    return (int)recv(fd, &byte, 1, MSG_DONTWAIT | MSG_TRUNC);
+}
+
+// MARK: process arguments
+
+static int saved_argc;
+static char **saved_argv;
+
+// glibc passes argc, argv and envp to the functions of .init_array, which
+// is how the arguments reach Swift code that has no CommandLine.
+static void save_arguments(int argc, char **argv, char **envp) {
+    (void)envp;
+    saved_argc = argc;
+    saved_argv = argv;
+}
+__attribute__((section(".init_array"), used)) static void (*save_arguments_entry)(int, char **, char **) = save_arguments;
+
+int csieste_argument_count(void) { return saved_argc; }
+const char *csieste_argument(int index) {
+    return index >= 0 && index < saved_argc ? saved_argv[index] : "";
 }

@@ -58,8 +58,9 @@ typedef struct {
 
 int csieste_bind(int fd, const csieste_addr *address);
 int csieste_connect(int fd, const csieste_addr *address);
-/// accept4(2) with SOCK_CLOEXEC|SOCK_NONBLOCK; fills peer when not NULL.
-int csieste_accept(int fd, csieste_addr *peer);
+/// accept4(2) with SOCK_CLOEXEC, and SOCK_NONBLOCK when nonblocking is
+/// set; fills peer when not NULL.
+int csieste_accept(int fd, csieste_addr *peer, int nonblocking);
 int csieste_getsockname(int fd, csieste_addr *address);
 int csieste_getpeername(int fd, csieste_addr *address);
 /// recvfrom(2) with MSG_PEEK of zero bytes, to learn a datagram's sender.
@@ -70,7 +71,9 @@ int csieste_getsockopt_int(int fd, int level, int name, int *value);
 // MARK: Linux calls Glibc exports only under _GNU_SOURCE
 
 int csieste_pipe2(int fds[2], int flags);
-ssize_t csieste_splice(int fd_in, int fd_out, size_t length, unsigned int flags);
+/// splice(2) between a socket and a pipe, with SPLICE_F_MOVE and
+/// SPLICE_F_NONBLOCK (those flags need _GNU_SOURCE, which Swift does not see).
+ssize_t csieste_splice(int fd_in, int fd_out, size_t length);
 int csieste_set_pipe_size(int fd, int size);
 
 // MARK: epoll
@@ -171,6 +174,14 @@ pid_t csieste_spawn(csieste_spawn_plan *plan);
 /// sd_notify returned, or 0 when libsystemd is not available.
 int csieste_sd_notify(const char *state);
 
+// MARK: process arguments
+
+/// The program's argc, captured at start-up (Embedded Swift has no
+/// CommandLine).
+int csieste_argument_count(void);
+/// The program's argv[index].
+const char *csieste_argument(int index);
+
 // MARK: small helpers
 
 ssize_t csieste_write_all(int fd, const void *buffer, size_t length);
@@ -180,6 +191,18 @@ int csieste_fcntl_setfl(int fd, int flags);
 int csieste_open(const char *path, int flags, int mode);
 /// stat(2) reduced to st_mode.
 int csieste_stat_mode(const char *path, uint32_t *mode);
+/// Counts the TCP connections (any state but LISTEN) whose local address
+/// is `local`, through sock_diag netlink; also reports the accept queue
+/// length of the listener on that address. Returns the count or -1.
+int csieste_count_tcp_connections(const csieste_addr *local, int *accept_queue);
+/// The same for a Unix stream listener, identified by its socket inode.
+int csieste_count_unix_connections(int listener_fd, int *accept_queue);
+
+/// Bytes waiting in a socket's receive queue (FIONREAD), or -1.
+int csieste_pending_bytes(int fd);
+/// Receives and drops one datagram without blocking.
+int csieste_drain_datagram(int fd);
+
 int csieste_readdir_names(const char *path, char *buffer, size_t capacity);
 
 #endif

@@ -1,0 +1,157 @@
+import CSieste
+
+/// Exit codes, from sysexits(3), so scripts can tell failures apart.
+public enum ExitCode {
+    public static let success: Int32 = 0
+    /// Bad command line.
+    public static let usage: Int32 = 64
+    /// A system call failed, or no service could bind its sockets.
+    public static let systemFailure: Int32 = 71
+    /// The configuration did not load.
+    public static let configuration: Int32 = 78
+}
+
+/// Parses the command line and runs the chosen command.
+public enum CommandLineTool {
+    public static let version = "0.1.0"
+    public static let defaultConfiguration = "/etc/sieste/sieste.conf"
+
+    static let usage = """
+    usage: sieste [serve] [-c FILE]... [--format xinetd|inetd] [--verbose]
+           sieste check [-c FILE]... [--format xinetd|inetd]
+           sieste --version | --help
+
+    serve    run in the foreground, logging to stderr (the default command)
+    check    load and validate the configuration, print the services, and
+             exit with 78 when it does not load
+    -c FILE  configuration file, repeatable (default /etc/sieste/sieste.conf)
+    --format force the file format instead of detecting it
+    --verbose  add debug lines to the log
+
+    Signals: HUP reloads, TERM and INT stop, USR1 logs the state.
+    Exit codes: 0 success, 64 usage, 71 system failure, 78 configuration.
+
+    """
+
+    struct Options {
+        var command = "serve"
+        var paths: [String] = []
+        var format = ConfigFormat.automatic
+        var verbose = false
+    }
+
+    public static func run(arguments: [String]) -> Int32 {
+        var options = Options()
+        var index = 1
+        var sawCommand = false
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            switch argument {
+            case "serve", "check", "status", "convert" where !sawCommand:
+                options.command = argument
+                sawCommand = true
+            case "-c", "--config":
+                guard index < arguments.count else { return usageError("option " + argument + " needs a FILE") }
+                options.paths.append(arguments[index])
+                index += 1
+            case "--format":
+                guard index < arguments.count else { return usageError("option --format needs xinetd or inetd") }
+                switch arguments[index] {
+                case "xinetd": options.format = .xinetd
+                case "inetd": options.format = .inetd
+                default: return usageError("invalid --format \"" + arguments[index] + "\": expected xinetd or inetd")
+                }
+                index += 1
+            case "-v", "--verbose":
+                options.verbose = true
+            case "-h", "--help":
+                writeText(1, usage)
+                return ExitCode.success
+            case "--version":
+                writeText(1, "sieste " + version + "\n")
+                return ExitCode.success
+            default:
+                return usageError("unknown argument \"" + argument + "\"")
+            }
+        }
+        if options.paths.isEmpty { options.paths = [defaultConfiguration] }
+
+        switch options.command {
+        case "check":
+            return check(options)
+        case "serve":
+            return serve(options)
+        default:
+            writeText(2, "sieste: the " + options.command + " command is not available in this version\n")
+            return ExitCode.usage
+        }
+    }
+
+    static func usageError(_ message: String) -> Int32 {
+        writeText(2, "sieste: " + message + "\n" + usage)
+        return ExitCode.usage
+    }
+
+    static func load(_ options: Options) -> Configuration? {
+        do throws(ConfigurationError) {
+            return try ConfigurationLoader().load(paths: options.paths, format: options.format)
+        } catch {
+            for diagnostic in error.diagnostics { writeText(2, diagnostic.text + "\n") }
+            writeText(2, "sieste: the configuration did not load (" + String(error.diagnostics.count) + " error"
+                + (error.diagnostics.count == 1 ? ")\n" : "s)\n"))
+            return nil
+        }
+    }
+
+    static func check(_ options: Options) -> Int32 {
+        guard let configuration = load(options) else { return ExitCode.configuration }
+        for warning in configuration.warnings { writeText(2, warning.text + " (warning)\n") }
+        for service in configuration.services {
+            writeText(1, describe(service, enabled: true))
+        }
+        for service in configuration.disabledServices {
+            writeText(1, describe(service, enabled: false))
+        }
+        writeText(1, String(configuration.services.count) + " enabled, "
+            + String(configuration.disabledServices.count) + " disabled\n")
+        return ExitCode.success
+    }
+
+    static func describe(_ service: ServiceConfig, enabled: Bool) -> String {
+        var line = service.id + " " + service.mode.rawValue
+        line += " " + (service.listen.isEmpty ? "-" : service.listen.map { $0.address.text }.joined(separator: ","))
+        if let redirect = service.redirect { line += " -> " + redirect.text }
+        if let server = service.server { line += " " + server }
+        if let builtin = service.builtin { line += " builtin:" + builtin.rawValue }
+        if !enabled { line += " (disabled)" }
+        return line + "\n"
+    }
+
+    static func serve(_ options: Options) -> Int32 {
+        let logger = Logger(verbose: options.verbose)
+        guard let configuration = load(options) else { return ExitCode.configuration }
+        let daemon: Daemon
+        do throws(SystemError) {
+            daemon = try Daemon(logger: logger, configurationPaths: options.paths, format: options.format,
+                                loader: ConfigurationLoader())
+        } catch {
+            logger.error("startup-failed", [("error", error.description)])
+            return ExitCode.systemFailure
+        }
+        let bound = daemon.start(configuration)
+        if bound == 0 && !configuration.services.isEmpty {
+            logger.error("startup-failed", [("reason", "no service could bind its sockets")])
+            return ExitCode.systemFailure
+        }
+        logger.info("ready", [("services", String(bound)), ("pid", String(getpid()))])
+        _ = csieste_sd_notify("READY=1")
+        do throws(SystemError) {
+            try daemon.run()
+        } catch {
+            logger.error("loop-failed", [("error", error.description)])
+            return ExitCode.systemFailure
+        }
+        return ExitCode.success
+    }
+}

@@ -1,0 +1,275 @@
+import CSieste
+
+/// What an epoll token stands for.
+enum Watch {
+    case signals
+    case timer
+    case listener(ServiceRuntime, Listener)
+    case stderrPipe(StderrReader)
+    case relay(Relay)
+    case backendProbe(ServiceRuntime)
+}
+
+/// The daemon: one epoll loop that owns every descriptor, the services of
+/// the current configuration, and the children they started.
+public final class Daemon {
+    public let logger: Logger
+    let epoll: Epoll
+    let signals: SignalReader
+    let timer: DeadlineTimer
+    let devNull: FileDescriptor
+    let configurationPaths: [String]
+    let format: ConfigFormat
+    let loader: ConfigurationLoader
+
+    var services: [ServiceRuntime] = []
+    /// Services dropped or replaced by a reload that still have children
+    /// or connections; they stop watching and finish what they have.
+    var retired: [ServiceRuntime] = []
+    var watches: [UInt64: Watch] = [:]
+    private var nextToken: UInt64 = 1
+    var children: [Int32: ServiceRuntime] = [:]
+    /// The loop's notion of now, read once per wakeup.
+    var now: Milliseconds = monotonicNow()
+    var stopRequested = false
+    private var stopDeadline: Milliseconds?
+    /// The soft RLIMIT_NOFILE sieste started with, restored in children.
+    let originalFileLimit: ResourceLimit?
+
+    public init(
+        logger: Logger, configurationPaths: [String], format: ConfigFormat, loader: ConfigurationLoader
+    ) throws(SystemError) {
+        self.logger = logger
+        self.configurationPaths = configurationPaths
+        self.format = format
+        self.loader = loader
+        epoll = try Epoll()
+        signals = try SignalReader()
+        timer = try DeadlineTimer()
+        devNull = try openFile("/dev/null", flags: O_RDWR)
+        originalFileLimit = Daemon.raiseFileLimit()
+        _ = try register(signals.fd, events: .readable, as: .signals)
+        _ = try register(timer.fd, events: .readable, as: .timer)
+    }
+
+    /// Raises the soft descriptor limit to the hard one, since each proxied
+    /// connection holds six descriptors; returns the old limit for children.
+    private static func raiseFileLimit() -> ResourceLimit? {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return nil }
+        let original = ResourceLimit(resource: Int32(RLIMIT_NOFILE.rawValue), soft: UInt64(limit.rlim_cur), hard: UInt64(limit.rlim_max))
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised)
+        }
+        return original
+    }
+
+    // MARK: registrations
+
+    func register(_ fd: FileDescriptor, events: IOEvents, as watch: Watch) throws(SystemError) -> UInt64 {
+        let token = nextToken
+        nextToken += 1
+        try epoll.add(fd, events: events, token: token)
+        watches[token] = watch
+        return token
+    }
+
+    func unregister(_ token: UInt64, _ fd: FileDescriptor) {
+        epoll.remove(fd)
+        watches[token] = nil
+    }
+
+    // MARK: start
+
+    /// Binds every service of the configuration; returns how many services
+    /// have at least one socket.
+    public func start(_ configuration: Configuration) -> Int {
+        for warning in configuration.warnings {
+            logger.warning("config", [("message", warning.text)])
+        }
+        var bound = 0
+        for config in configuration.services {
+            let service = ServiceRuntime(config: config, daemon: self)
+            if service.bindListeners(reusing: []) {
+                services.append(service)
+                bound += 1
+            }
+        }
+        for service in services { service.activate() }
+        return bound
+    }
+
+    // MARK: loop
+
+    /// Runs until SIGTERM or SIGINT has stopped every service.
+    public func run() throws(SystemError) {
+        var tokens = [UInt64](repeating: 0, count: 64)
+        var events = [UInt32](repeating: 0, count: 64)
+        while true {
+            if stopRequested && finishedStopping() { break }
+            armTimer()
+            let count = try tokens.withUnsafeMutableBufferPointer { (tokenBuffer) throws(SystemError) -> Int in
+                try events.withUnsafeMutableBufferPointer { (eventBuffer) throws(SystemError) -> Int in
+                    try epoll.wait(tokens: tokenBuffer.baseAddress!, events: eventBuffer.baseAddress!, capacity: 64, timeout: -1)
+                }
+            }
+            now = monotonicNow()
+            for index in 0..<count {
+                guard let watch = watches[tokens[index]] else { continue }
+                dispatch(watch, token: tokens[index], events: IOEvents(rawValue: events[index]))
+            }
+        }
+        logger.info("stopped")
+    }
+
+    private func dispatch(_ watch: Watch, token: UInt64, events: IOEvents) {
+        switch watch {
+        case .signals:
+            while let signal = signals.next() { handleSignal(signal) }
+        case .timer:
+            timer.acknowledge()
+            fireTimers()
+        case .listener(let service, let listener):
+            service.listenerReady(listener)
+        case .stderrPipe(let reader):
+            if !reader.readAvailable() {
+                unregister(token, reader.fd)
+                reader.fd.close()
+            }
+        case .relay(let relay):
+            relay.pump()
+        case .backendProbe(let service):
+            service.probeReady(events: events)
+        }
+    }
+
+    private func handleSignal(_ signal: Int32) {
+        switch signal {
+        case SIGCHLD:
+            reapChildren()
+        case SIGHUP:
+            reload()
+        case SIGTERM, SIGINT:
+            beginStop(signal)
+        case SIGUSR1:
+            logState()
+        default:
+            break
+        }
+    }
+
+    private func reapChildren() {
+        while let (pid, status) = reapChild() {
+            guard let service = children.removeValue(forKey: pid) else { continue }
+            service.childExited(pid: pid, status: status)
+        }
+        retired.removeAll { $0.isFinished }
+    }
+
+    // MARK: timers
+
+    private func armTimer() {
+        var earliest: Milliseconds? = stopDeadline
+        for service in services {
+            if let deadline = service.deadline, earliest == nil || deadline < earliest! { earliest = deadline }
+        }
+        for service in retired {
+            if let deadline = service.deadline, earliest == nil || deadline < earliest! { earliest = deadline }
+        }
+        timer.arm(at: earliest)
+    }
+
+    private func fireTimers() {
+        for service in services {
+            if let deadline = service.deadline, deadline <= now { service.timerFired() }
+        }
+        for service in retired {
+            if let deadline = service.deadline, deadline <= now { service.timerFired() }
+        }
+        retired.removeAll { $0.isFinished }
+        if let stopDeadline, stopDeadline <= now {
+            self.stopDeadline = nil
+            for service in services + retired { service.killRemaining() }
+        }
+    }
+
+    // MARK: reload
+
+    /// Re-reads the configuration; one that fails to load changes nothing.
+    func reload() {
+        logger.info("reloading")
+        _ = csieste_sd_notify("RELOADING=1")
+        let configuration: Configuration
+        do throws(ConfigurationError) {
+            configuration = try loader.load(paths: configurationPaths, format: format)
+        } catch {
+            for diagnostic in error.diagnostics {
+                logger.error("config", [("message", diagnostic.text)])
+            }
+            logger.error("reload-failed", [("reason", "configuration did not load; the running one stays")])
+            _ = csieste_sd_notify("READY=1")
+            return
+        }
+        for warning in configuration.warnings {
+            logger.warning("config", [("message", warning.text)])
+        }
+
+        var old: [String: ServiceRuntime] = [:]
+        for service in services { old[service.config.id] = service }
+        var next: [ServiceRuntime] = []
+        var kept = 0
+        for config in configuration.services {
+            if let previous = old[config.id], previous.config == config {
+                old[config.id] = nil
+                next.append(previous)
+                kept += 1
+                continue
+            }
+            let service = ServiceRuntime(config: config, daemon: self)
+            // Sockets of the services being replaced are handed over when
+            // the address matches, so no client is refused across a reload.
+            var spare: [Listener] = []
+            for previous in old.values { spare.append(contentsOf: previous.listeners) }
+            if service.bindListeners(reusing: spare) {
+                for previous in old.values { previous.release(service.listeners) }
+                next.append(service)
+            }
+        }
+        for previous in old.values {
+            previous.retire()
+            if !previous.isFinished { retired.append(previous) }
+        }
+        services = next
+        for service in services { service.activate() }
+        logger.info("reloaded", [("services", String(services.count)), ("unchanged", String(kept))])
+        _ = csieste_sd_notify("READY=1")
+    }
+
+    // MARK: stop
+
+    private func beginStop(_ signal: Int32) {
+        if stopRequested { return }
+        stopRequested = true
+        logger.info("stopping", [("signal", signalName(signal))])
+        _ = csieste_sd_notify("STOPPING=1")
+        var longest: Milliseconds = 0
+        for service in services + retired {
+            service.shutdown()
+            longest = max(longest, service.config.stopTimeout)
+        }
+        stopDeadline = now + longest
+    }
+
+    private func finishedStopping() -> Bool {
+        for service in services + retired where service.hasManagedProcess { return false }
+        return true
+    }
+
+    private func logState() {
+        logger.info("state", [("services", String(services.count)), ("children", String(children.count)),
+                              ("retired", String(retired.count))])
+        for service in services { service.logState() }
+    }
+}

@@ -1,0 +1,147 @@
+import CSieste
+
+/// `wait = no`: one process per accepted connection.
+extension ServiceRuntime {
+    /// Accepts pending connections, at most a batch per wakeup so that one
+    /// busy service does not starve the others.
+    func acceptConnections(from listener: Listener) {
+        for _ in 0..<32 {
+            if let limit = config.instances, children.count >= limit {
+                // Clients wait in the backlog until an instance ends.
+                setWatching(false)
+                return
+            }
+            let accepted: (FileDescriptor, SocketAddress)?
+            do throws(SystemError) {
+                accepted = try Socket.accept(listener.fd, nonBlocking: false)
+            } catch {
+                pauseAccepting(after: error)
+                return
+            }
+            guard let (connection, rawPeer) = accepted else { return }
+            serveConnection(connection, peer: rawPeer.unmapped, listener: listener)
+        }
+    }
+
+    /// Stops accepting for a moment after EMFILE and the like, which would
+    /// otherwise wake the loop again at once.
+    func pauseAccepting(after error: SystemError) {
+        logAcceptError(error)
+        acceptPausedUntil = daemon.now + 100
+        setWatching(false)
+    }
+
+    /// Returns why a client may not be served now, or nil when it may:
+    /// `only_from`, `no_access`, `per_source` and `cps`, in that order.
+    func admissionRefusal(peer: SocketAddress) -> String? {
+        if peer.isInternet {
+            if !config.onlyFrom.isEmpty && !config.onlyFrom.contains(where: { $0.contains(peer) }) {
+                return "not in only_from"
+            }
+            if config.noAccess.contains(where: { $0.contains(peer) }) {
+                return "in no_access"
+            }
+            if let limit = config.perSource, (connectionsBySource[peer.hostText] ?? 0) >= limit {
+                return "per_source limit reached"
+            }
+        }
+        if let rate = config.connectionRate {
+            let now = daemon.now
+            if let until = ratePausedUntil, until > now { return "cps pause" }
+            if now - rateWindowStart >= 1_000 {
+                rateWindowStart = now
+                rateWindowCount = 0
+            }
+            rateWindowCount += 1
+            if rateWindowCount > rate.connectionsPerSecond {
+                ratePausedUntil = now + rate.pause
+                logger.warning("cps-pause", [("service", name), ("pause_ms", String(rate.pause))])
+                return "cps limit reached"
+            }
+        }
+        return nil
+    }
+
+    /// Closes a client that may not be served, after `banner_fail`.
+    func refuse(_ connection: FileDescriptor, peer: SocketAddress, reason: String) {
+        if let banner = config.bannerFail, let bytes = try? readWholeFile(banner, limit: 4096) {
+            try? connection.setNonBlocking(true)
+            _ = bytes.withUnsafeBytes { raw in CSieste.write(connection.rawValue, raw.baseAddress, raw.count) }
+        }
+        connection.close()
+        logRefusal(peer: peer.text, reason: reason)
+    }
+
+    private func serveConnection(_ connection: FileDescriptor, peer: SocketAddress, listener: Listener) {
+        if let reason = admissionRefusal(peer: peer) {
+            refuse(connection, peer: peer, reason: reason)
+            return
+        }
+        if config.noDelay && peer.isInternet {
+            try? Socket.setOption(connection, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        }
+        if config.keepAlive && peer.isInternet {
+            try? Socket.setOption(connection, SOL_SOCKET, SO_KEEPALIVE, 1)
+        }
+
+        var environment = peerEnvironment(peer: peer, connection: connection, listener: listener)
+        let error = stderrDescriptor(socket: connection.rawValue)
+        let fds: [Int32]
+        switch config.handoff {
+        case .stdio:
+            fds = [connection.rawValue, connection.rawValue, error.child]
+        case .listenFDs:
+            fds = [daemon.devNull.rawValue, error.child, error.child, connection.rawValue]
+            environment.append("LISTEN_FDS=1")
+            environment.append("LISTEN_FDNAMES=" + (config.fdNames.first ?? "connection"))
+        }
+        let host = peer.isInternet ? peer.hostText : nil
+        let pid = spawnServer(fds: fds, extraEnvironment: environment, listenPID: config.handoff == .listenFDs,
+                              stderrRead: error.readEnd, stderrWrite: error.writeEnd, peer: peer.text)
+        connection.close()
+        if pid != nil, let host {
+            connectionsBySource[host, default: 0] += 1
+            if let info = children[pid!] { children[pid!] = ChildInfo(started: info.started, peerHost: host) }
+        }
+        if let limit = config.instances, children.count >= limit {
+            setWatching(false)
+        }
+    }
+
+    /// The peer in the three conventions services read: systemd's
+    /// REMOTE_ADDR and REMOTE_PORT, xinetd's REMOTE_HOST, and UCSPI's
+    /// PROTO and TCP* variables.
+    func peerEnvironment(peer: SocketAddress, connection: FileDescriptor, listener: Listener) -> [String] {
+        guard let port = peer.port else {
+            return ["PROTO=UNIX"]
+        }
+        let host = peer.hostText
+        var local = listener.spec.address
+        if local.isWildcard, let actual = Socket.localAddress(connection) {
+            local = actual.unmapped
+        }
+        // UCSPI's IPv6 variant names these TCP6*; sieste keeps the TCP*
+        // names for both families so one script reads every peer.
+        return [
+            "REMOTE_ADDR=" + host,
+            "REMOTE_PORT=" + String(port),
+            "REMOTE_HOST=" + host,
+            "PROTO=TCP",
+            "TCPREMOTEIP=" + host,
+            "TCPREMOTEPORT=" + String(port),
+            "TCPLOCALIP=" + local.hostText,
+            "TCPLOCALPORT=" + String(local.port ?? 0),
+        ]
+    }
+}
+
+extension SocketAddress {
+    /// Whether this is 0.0.0.0 or ::, the address of "every interface".
+    var isWildcard: Bool {
+        switch self {
+        case .ipv4(let bytes, _): return bytes == 0
+        case .ipv6(let high, let low, _): return high == 0 && low == 0
+        case .unix, .abstract: return false
+        }
+    }
+}
