@@ -331,6 +331,31 @@ int csieste_drain_datagram(int fd) {
     return (int)recv(fd, &byte, 1, MSG_DONTWAIT | MSG_TRUNC);
 }
 
+// MARK: builtin services
+
+ssize_t csieste_recvfrom(int fd, void *buffer, size_t length, csieste_addr *sender) {
+    struct sockaddr_storage storage;
+    socklen_t size = sizeof(storage);
+    ssize_t count = recvfrom(fd, buffer, length, MSG_DONTWAIT, (struct sockaddr *)&storage, &size);
+    if (count >= 0 && sender != NULL) from_sockaddr(&storage, size, sender);
+    return count;
+}
+
+ssize_t csieste_sendto(int fd, const void *buffer, size_t length, const csieste_addr *target) {
+    struct sockaddr_storage storage;
+    socklen_t size = to_sockaddr(target, &storage);
+    if (size == 0) { errno = EAFNOSUPPORT; return -1; }
+    return sendto(fd, buffer, length, MSG_DONTWAIT, (struct sockaddr *)&storage, size);
+}
+
+int csieste_daytime(char *buffer, int capacity) {
+    time_t now = time(NULL);
+    struct tm local;
+    if (localtime_r(&now, &local) == NULL) return 0;
+    size_t length = strftime(buffer, (size_t)capacity, "%a %b %e %H:%M:%S %Y\r\n", &local);
+    return (int)length;
+}
+
 // MARK: process arguments
 
 static int saved_argc;

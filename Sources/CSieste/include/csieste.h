@@ -174,6 +174,15 @@ pid_t csieste_spawn(csieste_spawn_plan *plan);
 /// sd_notify returned, or 0 when libsystemd is not available.
 int csieste_sd_notify(const char *state);
 
+// MARK: builtin services
+
+/// recvfrom(2) without blocking, filling the sender; -1 with errno on error.
+ssize_t csieste_recvfrom(int fd, void *buffer, size_t length, csieste_addr *sender);
+/// sendto(2) without blocking.
+ssize_t csieste_sendto(int fd, const void *buffer, size_t length, const csieste_addr *target);
+/// Writes the local time in ctime(3) form with CRLF (RFC 867); returns the length.
+int csieste_daytime(char *buffer, int capacity);
+
 // MARK: process arguments
 
 /// The program's argc, captured at start-up (Embedded Swift has no

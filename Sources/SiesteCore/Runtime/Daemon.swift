@@ -8,6 +8,7 @@ enum Watch {
     case stderrPipe(StderrReader)
     case relay(Relay)
     case backendProbe(ServiceRuntime)
+    case builtin(BuiltinConnection)
 }
 
 /// The daemon: one epoll loop that owns every descriptor, the services of
@@ -142,6 +143,8 @@ public final class Daemon {
             relay.pump()
         case .backendProbe(let service):
             service.probeReady(events: events)
+        case .builtin(let connection):
+            connection.handle(events)
         }
     }
 

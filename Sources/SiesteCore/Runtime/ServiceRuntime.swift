@@ -39,6 +39,9 @@ final class ServiceRuntime {
     /// shutdown), so that the exit is not counted as a failure.
     var stopRequested = false
 
+    // Builtin stream clients.
+    var builtinConnections: [ObjectIdentifier: BuiltinConnection] = [:]
+
     // Lazy proxy.
     var relays: [ObjectIdentifier: Relay] = [:]
     var pendingClients: [FileDescriptor] = []
@@ -135,7 +138,9 @@ final class ServiceRuntime {
             case .starting: return false
             default: return true
             }
-        case .redirect, .builtin:
+        case .builtin:
+            return builtinConnections.count < (config.instances ?? ServiceRuntime.builtinConnectionCap)
+        case .redirect:
             return true
         }
     }
@@ -325,6 +330,7 @@ final class ServiceRuntime {
         listeners.removeAll()
         for client in pendingClients { client.close() }
         pendingClients.removeAll()
+        for connection in builtinConnections.values { connection.close() }
         cancelProbe()
         requestStop()
     }
@@ -336,7 +342,7 @@ final class ServiceRuntime {
 
     /// Whether nothing of the service is left to wait for.
     var isFinished: Bool {
-        retiring && children.isEmpty && relays.isEmpty
+        retiring && children.isEmpty && relays.isEmpty && builtinConnections.isEmpty
     }
 
     /// Whether the service still has a process sieste must stop before it
