@@ -17,8 +17,10 @@ release:
 debug:
 	$(SWIFT) build
 
-# Runs the embedded daemon in the foreground on the shipped configuration.
+# Runs the embedded daemon in the foreground on the shipped configuration,
+# creating the folder it includes when missing.
 run: release
+	install -d /etc/sieste/sieste.d
 	./.build/release/sieste serve -c conf/sieste.conf
 
 # Installs what the integration tests start (lighttpd, vsftpd, exim4,

@@ -24,6 +24,16 @@ let package = Package(
             name: "sieste",
             dependencies: ["SiesteCore", "CSieste"]
         ),
+        // Benchmark tools, in C so that the load they generate costs as
+        // little as possible; bench/run drives them.
+        .executableTarget(
+            name: "sieste-load",
+            path: "bench/load"
+        ),
+        .executableTarget(
+            name: "spawn-limit",
+            path: "bench/spawn-limit"
+        ),
         .testTarget(
             name: "SiesteCoreTests",
             dependencies: ["SiesteCore", "CSieste"]

@@ -64,16 +64,10 @@ pid_t csieste_spawn(csieste_spawn_plan *plan) {
         return plan->failed_step == CSIESTE_STEP_NONE ? pid : -1;
     }
 
-    // Child. Dispositions first: the parent ignores nothing it needs to
-    // keep, but an ignored signal would survive execve.
-    struct sigaction defaults;
-    memset(&defaults, 0, sizeof(defaults));
-    defaults.sa_handler = SIG_DFL;
-    for (int signal_number = 1; signal_number < NSIG; signal_number++) {
-        if (signal_number == SIGKILL || signal_number == SIGSTOP) continue;
-        sigaction(signal_number, &defaults, NULL);
-    }
-
+    // Child. Signal dispositions are already the defaults: the parent
+    // reset them at start-up (csieste_reset_signal_dispositions) and never
+    // installs a handler, so the child has nothing to undo but the mask,
+    // which is cleared just before execve.
     if (setsid() < 0) fail(plan, CSIESTE_STEP_SETSID);
 
     // Move every source above the target range first, so that placing one
@@ -118,4 +112,14 @@ pid_t csieste_spawn(csieste_spawn_plan *plan) {
     execve(plan->path, plan->argv, plan->envp);
     fail(plan, CSIESTE_STEP_EXEC);
     return -1;
+}
+
+void csieste_reset_signal_dispositions(void) {
+    struct sigaction defaults;
+    memset(&defaults, 0, sizeof(defaults));
+    defaults.sa_handler = SIG_DFL;
+    for (int signal_number = 1; signal_number < NSIG; signal_number++) {
+        if (signal_number == SIGKILL || signal_number == SIGSTOP) continue;
+        sigaction(signal_number, &defaults, NULL);
+    }
 }

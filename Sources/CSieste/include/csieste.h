@@ -168,6 +168,12 @@ typedef struct {
 /// and must still be reaped).
 pid_t csieste_spawn(csieste_spawn_plan *plan);
 
+/// Sets every signal to its default disposition. Called once at start-up,
+/// so that a signal ignored by whoever started sieste (nohup, a shell's
+/// background job) is not inherited by the services, and the vfork child
+/// has no dispositions left to reset.
+void csieste_reset_signal_dispositions(void);
+
 // MARK: systemd, loaded with dlopen only when sieste runs under it
 
 /// sd_notify(0, state) through dlopen("libsystemd.so.0"); returns what

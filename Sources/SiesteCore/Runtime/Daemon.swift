@@ -45,7 +45,10 @@ public final class Daemon {
         self.format = format
         self.loader = loader
         epoll = try Epoll()
+        // Blocked first, then reset: a signal that arrives in between waits
+        // in the signalfd instead of acting with its default disposition.
         signals = try SignalReader()
+        csieste_reset_signal_dispositions()
         timer = try DeadlineTimer()
         devNull = try openFile("/dev/null", flags: O_RDWR)
         originalFileLimit = Daemon.raiseFileLimit()

@@ -163,7 +163,10 @@ extension ServiceRuntime {
                 }
                 return
             }
-            if hasOpenConnections() { lastActive = now }
+            let busy = hasOpenConnections()
+            if busy { lastActive = now }
+            logger.debug("idle-check", [("service", name), ("busy", busy ? "yes" : "no"),
+                                        ("idle_ms", String(now - lastActive))])
             if now - lastActive >= idle {
                 logger.info("idle-stop", [("service", name), ("pid", String(pid))])
                 idleCheckAt = nil

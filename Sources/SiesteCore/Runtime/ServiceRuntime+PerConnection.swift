@@ -19,6 +19,7 @@ extension ServiceRuntime {
                 return
             }
             guard let (connection, rawPeer) = accepted else { return }
+            logger.debug("accepted", [("service", name), ("peer", rawPeer.unmapped.text)])
             serveConnection(connection, peer: rawPeer.unmapped, listener: listener)
         }
     }
