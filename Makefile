@@ -37,6 +37,7 @@ install: release
 	install -d $(DESTDIR)/etc/sieste/sieste.d
 	test -e $(DESTDIR)/etc/sieste/sieste.conf || install -m 0644 conf/sieste.conf $(DESTDIR)/etc/sieste/sieste.conf
 	install -D -m 0644 docs/sieste.8 $(DESTDIR)$(PREFIX)/share/man/man8/sieste.8
+	install -D -m 0644 conf/sieste.service $(DESTDIR)/etc/systemd/system/sieste.service
 
 bench: release
 	./bench/run
