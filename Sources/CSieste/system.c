@@ -311,6 +311,7 @@ int csieste_readdir_names(const char *path, char *buffer, size_t capacity) {
 }
 
 int csieste_fcntl_getfl(int fd) { return fcntl(fd, F_GETFL); }
+int csieste_set_cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC); }
 int csieste_fcntl_setfl(int fd, int flags) { return fcntl(fd, F_SETFL, flags); }
 int csieste_open(const char *path, int flags, int mode) { return open(path, flags, (mode_t)mode); }
 

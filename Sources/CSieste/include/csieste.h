@@ -201,6 +201,7 @@ const char *csieste_argument(int index);
 
 ssize_t csieste_write_all(int fd, const void *buffer, size_t length);
 int csieste_fcntl_getfl(int fd);
+int csieste_set_cloexec(int fd);
 int csieste_fcntl_setfl(int fd, int flags);
 /// open(2) without the variadic mode argument Swift cannot call.
 int csieste_open(const char *path, int flags, int mode);

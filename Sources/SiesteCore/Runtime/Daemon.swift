@@ -93,13 +93,20 @@ public final class Daemon {
         for warning in configuration.warnings {
             logger.warning("config", [("message", warning.text)])
         }
+        var passed = Daemon.adoptPassedSockets(logger: logger)
         var bound = 0
         for config in configuration.services {
             let service = ServiceRuntime(config: config, daemon: self)
-            if service.bindListeners(reusing: []) {
+            if service.bindListeners(reusing: passed) {
+                passed.removeAll { listener in service.listeners.contains { $0 === listener } }
                 services.append(service)
                 bound += 1
             }
+        }
+        for listener in passed {
+            logger.warning("passed-socket-unused", [("address", listener.spec.address.text),
+                                                    ("reason", "no service listens on this address")])
+            listener.fd.close()
         }
         for service in services { service.activate() }
         return bound

@@ -35,6 +35,7 @@ extension ServiceRuntime {
     /// Returns why a client may not be served now, or nil when it may:
     /// `only_from`, `no_access`, `per_source` and `cps`, in that order.
     func admissionRefusal(peer: SocketAddress) -> String? {
+        if config.rejectsAllPeers { return "only_from is empty" }
         if peer.isInternet {
             if !config.onlyFrom.isEmpty && !config.onlyFrom.contains(where: { $0.contains(peer) }) {
                 return "not in only_from"
