@@ -36,7 +36,7 @@ struct SocketAddressTests {
 
     @Test("zero runs compress once")
     func ipv6Compression() {
-        #expect(formatIPv6(high: 0x0001_0000_0000_0001, low: 0x0000_0000_0000_0001) == "1::1:0:0:0:1")
+        #expect(formatIPv6(high: 0x0001_0000_0000_0001, low: 0x0000_0000_0000_0001) == "1:0:0:1::1")
         #expect(formatIPv6(high: 0x0001_0002_0003_0004, low: 0x0005_0006_0007_0008) == "1:2:3:4:5:6:7:8")
     }
 }

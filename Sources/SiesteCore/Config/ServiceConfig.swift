@@ -189,6 +189,8 @@ public struct ServiceConfig: Hashable, Sendable {
     public var onlyFrom: [NetworkPrefix]
     /// `no_access`; checked after `only_from`.
     public var noAccess: [NetworkPrefix]
+    /// `only_from` written with no address: xinetd then serves nobody.
+    public var rejectsAllPeers: Bool
     /// `banner_fail`: a file sent to a refused client before the close.
     public var bannerFail: String?
     /// `socket_mode` for Unix sockets.
@@ -232,6 +234,7 @@ public struct ServiceConfig: Hashable, Sendable {
         self.builtin = nil
         self.onlyFrom = []
         self.noAccess = []
+        self.rejectsAllPeers = false
         self.bannerFail = nil
         self.socketMode = nil
         self.socketOwner = nil
@@ -270,8 +273,11 @@ public struct Diagnostic: Hashable, Sendable {
         self.message = message
     }
 
+    /// `FILE:LINE: message`, or `FILE: message` for a problem with the
+    /// whole file (line 0), such as one that cannot be read.
     public var text: String {
-        location.file + ":" + String(location.line) + ": " + message
+        if location.line <= 0 { return location.file + ": " + message }
+        return location.file + ":" + String(location.line) + ": " + message
     }
 }
 
