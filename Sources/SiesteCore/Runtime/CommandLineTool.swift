@@ -93,10 +93,18 @@ public enum CommandLineTool {
         return ExitCode.usage
     }
 
-    static func load(_ options: Options) -> Configuration? {
+    /// Loads the configuration; errors go to stderr as `FILE:LINE: message`
+    /// lines, or as `error config` log lines when a logger is given.
+    static func load(_ options: Options, logger: Logger? = nil) -> Configuration? {
         do throws(ConfigurationError) {
             return try ConfigurationLoader().load(paths: options.paths, format: options.format)
         } catch {
+            if let logger {
+                for diagnostic in error.diagnostics { logger.error("config", [("message", diagnostic.text)]) }
+                logger.error("startup-failed", [("reason", "the configuration did not load"),
+                                                ("errors", String(error.diagnostics.count))])
+                return nil
+            }
             for diagnostic in error.diagnostics { writeText(2, diagnostic.text + "\n") }
             writeText(2, "sieste: the configuration did not load (" + String(error.diagnostics.count) + " error"
                 + (error.diagnostics.count == 1 ? ")\n" : "s)\n"))
@@ -130,7 +138,7 @@ public enum CommandLineTool {
 
     static func serve(_ options: Options) -> Int32 {
         let logger = Logger(verbose: options.verbose)
-        guard let configuration = load(options) else { return ExitCode.configuration }
+        guard let configuration = load(options, logger: logger) else { return ExitCode.configuration }
         let daemon: Daemon
         do throws(SystemError) {
             daemon = try Daemon(logger: logger, configurationPaths: options.paths, format: options.format,

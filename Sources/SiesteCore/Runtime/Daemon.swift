@@ -163,7 +163,11 @@ public final class Daemon {
         case SIGCHLD:
             reapChildren()
         case SIGHUP:
-            reload()
+            if stopRequested {
+                logger.info("reload-ignored", [("reason", "stopping")])
+            } else {
+                reload()
+            }
         case SIGTERM, SIGINT:
             beginStop(signal)
         case SIGUSR1:
