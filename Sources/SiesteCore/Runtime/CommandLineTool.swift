@@ -15,17 +15,22 @@ public enum ExitCode {
 public enum CommandLineTool {
     public static let version = "0.1.0"
     public static let defaultConfiguration = "/etc/sieste/sieste.conf"
+    public static let defaultControlSocket = "/run/sieste.sock"
 
     static let usage = """
-    usage: sieste [serve] [-c FILE]... [--format xinetd|inetd] [--verbose]
+    usage: sieste [serve] [-c FILE]... [--format xinetd|inetd] [--socket PATH] [--verbose]
            sieste check [-c FILE]... [--format xinetd|inetd]
+           sieste status [--socket PATH]
            sieste --version | --help
 
     serve    run in the foreground, logging to stderr (the default command)
     check    load and validate the configuration, print the services, and
              exit with 78 when it does not load
+    status   print what each service of the running daemon is doing now
     -c FILE  configuration file, repeatable (default /etc/sieste/sieste.conf)
     --format force the file format instead of detecting it
+    --socket PATH  control socket that status reads (default /run/sieste.sock;
+             "none" runs without one)
     --verbose  add debug lines to the log
 
     Signals: HUP reloads, TERM and INT stop, USR1 logs the state.
@@ -38,6 +43,7 @@ public enum CommandLineTool {
         var paths: [String] = []
         var format = ConfigFormat.automatic
         var verbose = false
+        var controlSocket = CommandLineTool.defaultControlSocket
     }
 
     public static func run(arguments: [String]) -> Int32 {
@@ -63,6 +69,10 @@ public enum CommandLineTool {
                 default: return usageError("invalid --format \"" + arguments[index] + "\": expected xinetd or inetd")
                 }
                 index += 1
+            case "--socket":
+                guard index < arguments.count else { return usageError("option --socket needs a PATH") }
+                options.controlSocket = arguments[index]
+                index += 1
             case "-v", "--verbose":
                 options.verbose = true
             case "-h", "--help":
@@ -82,6 +92,8 @@ public enum CommandLineTool {
             return check(options)
         case "serve":
             return serve(options)
+        case "status":
+            return status(options)
         default:
             writeText(2, "sieste: the " + options.command + " command is not available in this version\n")
             return ExitCode.usage
@@ -126,6 +138,17 @@ public enum CommandLineTool {
         return ExitCode.success
     }
 
+    static func status(_ options: Options) -> Int32 {
+        do throws(SystemError) {
+            writeText(1, try readDaemonStatus(path: options.controlSocket))
+            return ExitCode.success
+        } catch {
+            writeText(2, "sieste: cannot read the state of a running sieste: " + error.description
+                + " (is sieste running, and with this --socket?)\n")
+            return ExitCode.systemFailure
+        }
+    }
+
     static func describe(_ service: ServiceConfig, enabled: Bool) -> String {
         var line = service.id + " " + service.mode.rawValue
         line += " " + (service.listen.isEmpty ? "-" : service.listen.map { $0.address.text }.joined(separator: ","))
@@ -147,6 +170,7 @@ public enum CommandLineTool {
             logger.error("startup-failed", [("error", error.description)])
             return ExitCode.systemFailure
         }
+        if options.controlSocket != "none" { daemon.openControlSocket(at: options.controlSocket) }
         let bound = daemon.start(configuration)
         if bound == 0 && !configuration.services.isEmpty {
             logger.error("startup-failed", [("reason", "no service could bind its sockets")])

@@ -9,6 +9,7 @@ enum Watch {
     case relay(Relay)
     case backendProbe(ServiceRuntime)
     case builtin(BuiltinConnection)
+    case control
 }
 
 /// The daemon: one epoll loop that owns every descriptor, the services of
@@ -34,6 +35,10 @@ public final class Daemon {
     var now: Milliseconds = monotonicNow()
     var stopRequested = false
     private var stopDeadline: Milliseconds?
+    /// The socket `sieste status` connects to, when one could be bound.
+    var control: FileDescriptor?
+    var controlToken: UInt64?
+    var controlPath: String?
     /// The soft RLIMIT_NOFILE sieste started with, restored in children.
     let originalFileLimit: ResourceLimit?
 
@@ -155,6 +160,8 @@ public final class Daemon {
             service.probeReady(events: events)
         case .builtin(let connection):
             connection.handle(events)
+        case .control:
+            answerStatusRequests()
         }
     }
 
@@ -270,6 +277,7 @@ public final class Daemon {
         if stopRequested { return }
         stopRequested = true
         logger.info("stopping", [("signal", signalName(signal))])
+        closeControlSocket()
         _ = csieste_sd_notify("STOPPING=1")
         var longest: Milliseconds = 0
         for service in services + retired {
