@@ -16,24 +16,7 @@ extension ServiceRuntime {
             answerDatagrams(builtin, on: listener)
             return
         }
-        for _ in 0..<32 {
-            if builtinConnections.count >= (config.instances ?? ServiceRuntime.builtinConnectionCap) {
-                setWatching(false)
-                return
-            }
-            let accepted: (FileDescriptor, SocketAddress)?
-            do throws(SystemError) {
-                accepted = try Socket.accept(listener.fd, nonBlocking: true)
-            } catch {
-                pauseAccepting(after: error)
-                return
-            }
-            guard let (client, rawPeer) = accepted else { return }
-            let peer = rawPeer.unmapped
-            if let reason = admissionRefusal(peer: peer) {
-                refuse(client, peer: peer, reason: reason)
-                continue
-            }
+        acceptBatch(from: listener, nonBlocking: true) { client, _ in
             switch builtin {
             case .daytime, .time:
                 let reply = BuiltinReplies.reply(for: builtin)
@@ -50,6 +33,11 @@ extension ServiceRuntime {
                     logAcceptError(error)
                 }
             }
+            if builtinConnections.count >= (config.instances ?? ServiceRuntime.builtinConnectionCap) {
+                setWatching(false)
+                return .stop
+            }
+            return .next
         }
     }
 

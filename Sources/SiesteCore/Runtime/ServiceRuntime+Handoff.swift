@@ -59,17 +59,10 @@ extension ServiceRuntime {
             logRefusal(peer: listener.spec.address.text, reason: "held back after repeated start failures")
             return
         }
-        for _ in 0..<32 {
-            let accepted: (FileDescriptor, SocketAddress)?
-            do throws(SystemError) {
-                accepted = try Socket.accept(listener.fd, nonBlocking: true)
-            } catch {
-                pauseAccepting(after: error)
-                return
-            }
-            guard let (client, peer) = accepted else { return }
+        acceptBatch(from: listener, nonBlocking: true, admitting: false) { client, peer in
             client.close()
-            logRefusal(peer: peer.unmapped.text, reason: "held back after repeated start failures")
+            logRefusal(peer: peer.text, reason: "held back after repeated start failures")
+            return .next
         }
     }
 

@@ -2,25 +2,50 @@ import CSieste
 
 /// `wait = no`: one process per accepted connection.
 extension ServiceRuntime {
-    /// Accepts pending connections, at most a batch per wakeup so that one
-    /// busy service does not starve the others.
-    func acceptConnections(from listener: Listener) {
+    /// Whether `acceptBatch` goes on with the next pending client.
+    enum AcceptDecision {
+        case next, stop
+    }
+
+    /// Accepts pending clients, at most a batch per wakeup so that one busy
+    /// service does not starve the others, and passes each with its peer
+    /// (an IPv4-mapped address as IPv4) to `handle`. With `admitting`, a
+    /// client that only_from, no_access, per_source or cps rejects is
+    /// refused here. An accept error pauses accepting for a moment.
+    func acceptBatch(
+        from listener: Listener, nonBlocking: Bool, admitting: Bool = true,
+        _ handle: (FileDescriptor, SocketAddress) -> AcceptDecision
+    ) {
         for _ in 0..<32 {
-            if let limit = config.instances, children.count >= limit {
-                // Clients wait in the backlog until an instance ends.
-                setWatching(false)
-                return
-            }
             let accepted: (FileDescriptor, SocketAddress)?
             do throws(SystemError) {
-                accepted = try Socket.accept(listener.fd, nonBlocking: false)
+                accepted = try Socket.accept(listener.fd, nonBlocking: nonBlocking)
             } catch {
                 pauseAccepting(after: error)
                 return
             }
-            guard let (connection, rawPeer) = accepted else { return }
-            logger.debug("accepted", [("service", name), ("peer", rawPeer.unmapped.text)])
-            serveConnection(connection, peer: rawPeer.unmapped, listener: listener)
+            guard let (client, rawPeer) = accepted else { return }
+            let peer = rawPeer.unmapped
+            logger.debug("accepted", [("service", name), ("peer", peer.text)])
+            if admitting, let reason = admissionRefusal(peer: peer) {
+                refuse(client, peer: peer, reason: reason)
+                continue
+            }
+            if handle(client, peer) == .stop { return }
+        }
+    }
+
+    /// Accepts connections and starts one process for each. At `instances`
+    /// the listener leaves the epoll set, so clients wait in the backlog
+    /// until an instance ends.
+    func acceptConnections(from listener: Listener) {
+        acceptBatch(from: listener, nonBlocking: false) { connection, peer in
+            serveConnection(connection, peer: peer, listener: listener)
+            if let limit = config.instances, children.count >= limit {
+                setWatching(false)
+                return .stop
+            }
+            return .next
         }
     }
 
@@ -75,10 +100,6 @@ extension ServiceRuntime {
     }
 
     private func serveConnection(_ connection: FileDescriptor, peer: SocketAddress, listener: Listener) {
-        if let reason = admissionRefusal(peer: peer) {
-            refuse(connection, peer: peer, reason: reason)
-            return
-        }
         if config.noDelay && peer.isInternet {
             try? Socket.setOption(connection, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         }
@@ -101,12 +122,9 @@ extension ServiceRuntime {
         let pid = spawnServer(fds: fds, extraEnvironment: environment, listenPID: config.handoff == .listenFDs,
                               stderrRead: error.readEnd, stderrWrite: error.writeEnd, peer: peer.text)
         connection.close()
-        if pid != nil, let host {
+        if let pid, let host {
             connectionsBySource[host, default: 0] += 1
-            if let info = children[pid!] { children[pid!] = ChildInfo(started: info.started, peerHost: host) }
-        }
-        if let limit = config.instances, children.count >= limit {
-            setWatching(false)
+            children[pid]?.peerHost = host
         }
     }
 

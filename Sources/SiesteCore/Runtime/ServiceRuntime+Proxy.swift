@@ -4,43 +4,32 @@ import CSieste
 /// `server`, start the backend on the first client and stop it when idle.
 extension ServiceRuntime {
     func acceptProxyClients(from listener: Listener) {
-        for _ in 0..<32 {
-            let accepted: (FileDescriptor, SocketAddress)?
-            do throws(SystemError) {
-                accepted = try Socket.accept(listener.fd, nonBlocking: true)
-            } catch {
-                pauseAccepting(after: error)
-                return
-            }
-            guard let (client, rawPeer) = accepted else { return }
-            let peer = rawPeer.unmapped
-            if let reason = admissionRefusal(peer: peer) {
-                refuse(client, peer: peer, reason: reason)
-                continue
-            }
+        acceptBatch(from: listener, nonBlocking: true) { client, peer in
             if config.noDelay && peer.isInternet {
                 try? Socket.setOption(client, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
             }
             if config.mode == .redirect {
                 openRelay(client: client)
-                continue
+                return .next
             }
             switch state {
             case .running:
                 openRelay(client: client)
+                return .next
             case .sleeping:
                 pendingClients.append(client)
                 startBackend()
-                return
+                return .stop
             case .starting, .stopping:
                 // Served once the backend is up again; later clients wait
                 // in the kernel's backlog meanwhile.
                 pendingClients.append(client)
                 setWatching(false)
-                return
+                return .stop
             case .heldBack:
                 client.close()
                 logRefusal(peer: peer.text, reason: "backend held back after repeated start failures")
+                return .next
             }
         }
     }
