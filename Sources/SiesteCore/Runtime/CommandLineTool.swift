@@ -21,12 +21,15 @@ public enum CommandLineTool {
     usage: sieste [serve] [-c FILE]... [--format xinetd|inetd] [--socket PATH] [--verbose]
            sieste check [-c FILE]... [--format xinetd|inetd]
            sieste status [--socket PATH]
+           sieste convert [--format inetd|systemd] FILE
            sieste --version | --help
 
     serve    run in the foreground, logging to stderr (the default command)
     check    load and validate the configuration, print the services, and
              exit with 78 when it does not load
     status   print what each service of the running daemon is doing now
+    convert  print an inetd.conf, or a systemd .socket with its .service, as
+             native configuration on stdout
     -c FILE  configuration file, repeatable (default /etc/sieste/sieste.conf)
     --format force the file format instead of detecting it
     --socket PATH  control socket that status reads (default /run/sieste.sock;
@@ -54,7 +57,9 @@ public enum CommandLineTool {
             let argument = arguments[index]
             index += 1
             switch argument {
-            case "serve", "check", "status", "convert" where !sawCommand:
+            case "convert" where !sawCommand:
+                return convert(Array(arguments[index...]))
+            case "serve" where !sawCommand, "check" where !sawCommand, "status" where !sawCommand:
                 options.command = argument
                 sawCommand = true
             case "-c", "--config":
@@ -98,6 +103,52 @@ public enum CommandLineTool {
             writeText(2, "sieste: the " + options.command + " command is not available in this version\n")
             return ExitCode.usage
         }
+    }
+
+    static let convertUsage = "usage: sieste convert [--format inetd|systemd] FILE\n"
+
+    /// Runs `sieste convert [--format inetd|systemd] FILE`: prints the native
+    /// configuration on stdout, warnings and errors as `FILE:LINE: message`
+    /// on stderr, and exits with 78 when the file cannot be converted.
+    static func convert(_ arguments: [String]) -> Int32 {
+        var format = ConversionSource.automatic
+        var file: String? = nil
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if argument == "--format" {
+                guard index < arguments.count else { return convertUsageError("option --format needs inetd or systemd") }
+                switch arguments[index] {
+                case "inetd": format = .inetd
+                case "systemd": format = .systemd
+                default: return convertUsageError("invalid --format \"" + arguments[index] + "\": expected inetd or systemd")
+                }
+                index += 1
+            } else if argument == "-h" || argument == "--help" {
+                writeText(1, convertUsage)
+                return ExitCode.success
+            } else if argument.utf8.first == UInt8(ascii: "-") && argument != "-" {
+                return convertUsageError("unknown option \"" + argument + "\"")
+            } else if file == nil {
+                file = argument
+            } else {
+                return convertUsageError("convert takes one FILE, got \"" + file! + "\" and \"" + argument + "\"")
+            }
+        }
+        guard let file else { return convertUsageError("convert needs a FILE: an inetd.conf or a systemd .socket unit") }
+
+        let result = ConfigConverter().convert(path: file, format: format)
+        for warning in result.warnings { writeText(2, warning.text + " (warning)\n") }
+        for error in result.errors { writeText(2, error.text + "\n") }
+        if !result.errors.isEmpty { return ExitCode.configuration }
+        writeText(1, result.text)
+        return ExitCode.success
+    }
+
+    static func convertUsageError(_ message: String) -> Int32 {
+        writeText(2, "sieste: " + message + "\n" + convertUsage)
+        return ExitCode.usage
     }
 
     static func usageError(_ message: String) -> Int32 {
