@@ -6,8 +6,15 @@ PREFIX ?= /usr/local
 SWIFT ?= swift
 TOOLCHAIN := $(shell dirname $$(dirname $$(dirname $$(readlink -f $$(command -v $(SWIFT))))))
 EMBEDDED_LIB := $(TOOLCHAIN)/usr/lib/swift/embedded/x86_64-unknown-linux-gnu
-EMBEDDED_FLAGS := -Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo \
-	-Xswiftc -Osize -Xlinker -lm -Xlinker -L$(EMBEDDED_LIB) -Xlinker -lswiftUnicodeDataTables
+# Built for a small idle daemon:
+# - one section per function, and --gc-sections drops the code nothing calls
+#   (the shipped binary's code shrinks from about 950 KiB to 540 KiB);
+# - --as-needed before -lm: CSieste defines the only math function the
+#   embedded standard library calls (ceil), so libm is not loaded at all.
+EMBEDDED_FLAGS := -Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo -Xswiftc -Osize \
+	-Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcc -fdata-sections \
+	-Xlinker --gc-sections \
+	-Xlinker --as-needed -Xlinker -lm -Xlinker -L$(EMBEDDED_LIB) -Xlinker -lswiftUnicodeDataTables
 
 .PHONY: release debug run test test-deps install clean bench
 

@@ -2,6 +2,9 @@
 #include "csieste.h"
 
 #include <dlfcn.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <malloc.h>
 #include <sys/ioctl.h>
 
 int csieste_errno(void) { return errno; }
@@ -268,6 +271,9 @@ int csieste_sd_notify(const char *state) {
     static int (*notify)(int, const char *) = NULL;
     if (!loaded) {
         loaded = 1;
+        // Outside systemd there is nobody to notify, and loading
+        // libsystemd with its dependencies would cost about 270 KiB of Pss.
+        if (getenv("NOTIFY_SOCKET") == NULL) return 0;
         void *library = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
         if (library != NULL) notify = (int (*)(int, const char *))dlsym(library, "sd_notify");
     }
@@ -374,4 +380,30 @@ __attribute__((section(".init_array"), used)) static void (*save_arguments_entry
 int csieste_argument_count(void) { return saved_argc; }
 const char *csieste_argument(int index) {
     return index >= 0 && index < saved_argc ? saved_argv[index] : "";
+}
+
+void csieste_release_free_memory(void) {
+    malloc_trim(0);
+}
+
+// Called for the main program only (the first object dl_iterate_phdr reports).
+static int drop_read_only_segments(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    (void)data;
+    long page = sysconf(_SC_PAGESIZE);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *header = &info->dlpi_phdr[i];
+        // Only segments never written: code and read-only data. A writable
+        // segment (data, relocated RELRO) holds private changes that
+        // MADV_DONTNEED would throw away.
+        if (header->p_type != PT_LOAD || (header->p_flags & PF_W)) continue;
+        uintptr_t start = (uintptr_t)(info->dlpi_addr + header->p_vaddr) & ~(uintptr_t)(page - 1);
+        uintptr_t end = (uintptr_t)(info->dlpi_addr + header->p_vaddr + header->p_memsz);
+        madvise((void *)start, end - start, MADV_DONTNEED);
+    }
+    return 1;
+}
+
+void csieste_drop_unused_code_pages(void) {
+    dl_iterate_phdr(drop_read_only_segments, NULL);
 }

@@ -176,8 +176,9 @@ void csieste_reset_signal_dispositions(void);
 
 // MARK: systemd, loaded with dlopen only when sieste runs under it
 
-/// sd_notify(0, state) through dlopen("libsystemd.so.0"); returns what
-/// sd_notify returned, or 0 when libsystemd is not available.
+/// sd_notify(0, state) through dlopen("libsystemd.so.0"), loaded on the
+/// first call and only when NOTIFY_SOCKET is set; returns what sd_notify
+/// returned, or 0 when there is no systemd to notify.
 int csieste_sd_notify(const char *state);
 
 // MARK: builtin services
@@ -188,6 +189,18 @@ ssize_t csieste_recvfrom(int fd, void *buffer, size_t length, csieste_addr *send
 ssize_t csieste_sendto(int fd, const void *buffer, size_t length, const csieste_addr *target);
 /// Writes the local time in ctime(3) form with CRLF (RFC 867); returns the length.
 int csieste_daytime(char *buffer, int capacity);
+
+/// Returns the heap's free memory to the kernel (malloc_trim(3)), after
+/// loading a configuration leaves its parse trees behind.
+void csieste_release_free_memory(void);
+
+/// Unmaps sieste's own code and read-only data from its page tables
+/// (madvise MADV_DONTNEED), after start-up or a reload has run the
+/// configuration code. The pages stay in the page cache, and those the
+/// event loop runs are mapped again on first use.
+/// - Note: the kernel maps up to 64 KiB of cached neighbours with each
+///   fault (fault-around), so the loop brings back more than it runs.
+void csieste_drop_unused_code_pages(void);
 
 // MARK: process arguments
 

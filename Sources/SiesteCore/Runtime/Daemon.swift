@@ -267,6 +267,8 @@ public final class Daemon {
         }
         services = next
         for service in services { service.activate() }
+        csieste_release_free_memory()
+        csieste_drop_unused_code_pages()
         logger.info("reloaded", [("services", String(services.count)), ("unchanged", String(kept))])
         _ = csieste_sd_notify("READY=1")
     }
