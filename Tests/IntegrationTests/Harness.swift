@@ -729,7 +729,7 @@ struct Exchange {
 }
 
 private let exchangeScript = #"""
-import socket, sys
+import errno, socket, sys
 port, timeout = int(sys.argv[1]), float(sys.argv[2])
 payload = sys.stdin.buffer.read()
 try:
@@ -751,7 +751,13 @@ try:
         data += chunk
 except socket.timeout:
     end = "TIMEOUT"
-except ConnectionResetError:
+except (ConnectionResetError, BrokenPipeError):
+    end = "RESET"
+except OSError as error:
+    # A reset that arrives before the half-close makes shutdown fail with
+    # ENOTCONN instead of raising ConnectionResetError.
+    if error.errno != errno.ENOTCONN:
+        raise
     end = "RESET"
 sys.stdout.write("%s %d\n" % (end, client_port))
 sys.stdout.flush()
