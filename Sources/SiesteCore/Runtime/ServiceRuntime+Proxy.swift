@@ -46,7 +46,7 @@ extension ServiceRuntime {
         }
         state = .starting(pid: pid, since: daemon.now)
         setWatching(false)
-        probeDelay = 5
+        probeDelay = 1
         startProbe()
     }
 
@@ -81,7 +81,8 @@ extension ServiceRuntime {
         }
     }
 
-    /// Retries with a delay that doubles from 5 ms up to 200 ms.
+    /// Retries with a delay that doubles from 1 ms up to 200 ms: most
+    /// daemons accept within a few milliseconds, and a probe is one connect.
     func scheduleProbe() {
         nextProbeAt = daemon.now + probeDelay
         probeDelay = min(probeDelay * 2, 200)

@@ -48,7 +48,7 @@ final class ServiceRuntime {
     var probe: FileDescriptor?
     var probeToken: UInt64?
     var nextProbeAt: Milliseconds?
-    var probeDelay: Milliseconds = 5
+    var probeDelay: Milliseconds = 1
     var lastRelayClosed: Milliseconds = 0
     /// Next poll of the kernel's connection count for the idle timeout.
     var idleCheckAt: Milliseconds?
