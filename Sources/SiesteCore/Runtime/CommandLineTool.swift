@@ -227,8 +227,6 @@ public enum CommandLineTool {
             logger.error("startup-failed", [("reason", "no service could bind its sockets")])
             return ExitCode.systemFailure
         }
-        csieste_release_free_memory()
-        csieste_drop_unused_code_pages()
         logger.info("ready", [("services", String(bound)), ("pid", String(getpid()))])
         _ = csieste_sd_notify("READY=1")
         do throws(SystemError) {

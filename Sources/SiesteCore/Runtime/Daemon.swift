@@ -34,6 +34,18 @@ public final class Daemon {
     /// The loop's notion of now, read once per wakeup.
     var now: Milliseconds = monotonicNow()
     var stopRequested = false
+    /// Set after start-up and each reload: the next time the loop is about
+    /// to block, it gives back the memory that loading the configuration
+    /// used (see shrinkMemory).
+    var shrinkBeforeNextWait = true
+    /// Since when nothing has run: no child, no relay, no builtin client.
+    var quietSince: Milliseconds?
+    /// Whether memory was given back since the daemon last became quiet.
+    var shrunkWhileQuiet = true
+    /// How long the daemon must stay quiet before it gives back the memory
+    /// that serving used; long enough that a busy service never pays for
+    /// the pages coming back between two clients.
+    static let quietPeriod: Milliseconds = 5_000
     private var stopDeadline: Milliseconds?
     /// The socket `sieste status` connects to, when one could be bound.
     var control: FileDescriptor?
@@ -126,6 +138,10 @@ public final class Daemon {
         while true {
             if stopRequested && finishedStopping() { break }
             armTimer()
+            if shrinkBeforeNextWait {
+                shrinkBeforeNextWait = false
+                shrinkMemory()
+            }
             let count = try tokens.withUnsafeMutableBufferPointer { (tokenBuffer) throws(SystemError) -> Int in
                 try events.withUnsafeMutableBufferPointer { (eventBuffer) throws(SystemError) -> Int in
                     try epoll.wait(tokens: tokenBuffer.baseAddress!, events: eventBuffer.baseAddress!, capacity: 64, timeout: -1)
@@ -136,8 +152,36 @@ public final class Daemon {
                 guard let watch = watches[tokens[index]] else { continue }
                 dispatch(watch, token: tokens[index], events: IOEvents(rawValue: events[index]))
             }
+            noteQuiet()
         }
         logger.info("stopped")
+    }
+
+    /// Returns the heap's free pages to the kernel and unmaps the code
+    /// pages that start-up or a reload ran. Done right before blocking, so
+    /// the idle daemon keeps resident only what the next event maps back.
+    /// Tracks whether anything runs; after `quietPeriod` of nothing, the
+    /// next wait gives memory back as after start-up, so a daemon whose
+    /// services went back to sleep is as small as one that never woke them.
+    private func noteQuiet() {
+        var quiet = children.isEmpty && retired.isEmpty
+        if quiet {
+            for service in services where !service.isQuiet {
+                quiet = false
+                break
+            }
+        }
+        if !quiet {
+            quietSince = nil
+            shrunkWhileQuiet = false
+        } else if quietSince == nil {
+            quietSince = now
+        }
+    }
+
+    private func shrinkMemory() {
+        csieste_release_free_memory()
+        csieste_drop_unused_code_pages()
     }
 
     private func dispatch(_ watch: Watch, token: UInt64, events: IOEvents) {
@@ -196,6 +240,10 @@ public final class Daemon {
 
     private func armTimer() {
         var earliest: Milliseconds? = stopDeadline
+        if let since = quietSince, !shrunkWhileQuiet {
+            let due = since + Daemon.quietPeriod
+            if earliest == nil || due < earliest! { earliest = due }
+        }
         for service in services {
             if let deadline = service.deadline, earliest == nil || deadline < earliest! { earliest = deadline }
         }
@@ -213,6 +261,11 @@ public final class Daemon {
             if let deadline = service.deadline, deadline <= now { service.timerFired() }
         }
         retired.removeAll { $0.isFinished }
+        if let since = quietSince, !shrunkWhileQuiet, since + Daemon.quietPeriod <= now {
+            shrunkWhileQuiet = true
+            shrinkBeforeNextWait = true
+            logger.debug("memory-released", [("quiet_ms", String(now - since))])
+        }
         if let stopDeadline, stopDeadline <= now {
             self.stopDeadline = nil
             for service in services + retired { service.killRemaining() }
@@ -267,8 +320,8 @@ public final class Daemon {
         }
         services = next
         for service in services { service.activate() }
-        csieste_release_free_memory()
-        csieste_drop_unused_code_pages()
+        shrinkBeforeNextWait = true
+        shrunkWhileQuiet = true
         logger.info("reloaded", [("services", String(services.count)), ("unchanged", String(kept))])
         _ = csieste_sd_notify("READY=1")
     }

@@ -345,6 +345,13 @@ final class ServiceRuntime {
         retiring && children.isEmpty && relays.isEmpty && builtinConnections.isEmpty
     }
 
+    /// Whether nothing of the service runs: no long-running process, no
+    /// relayed or builtin connection, no client waiting for a backend.
+    /// Per-connection children are counted by the daemon.
+    var isQuiet: Bool {
+        state.pid == nil && relays.isEmpty && builtinConnections.isEmpty && pendingClients.isEmpty
+    }
+
     /// Whether the service still has a process sieste must stop before it
     /// exits: the long-running one, not per-connection children.
     var hasManagedProcess: Bool {
