@@ -110,8 +110,16 @@ final class ServiceRuntime {
     }
 
     /// Gives up listeners that a replacing service took over, so that
-    /// retiring does not close them.
+    /// retiring does not close them. Each leaves the epoll set first: its
+    /// registration still names this service, and the new owner registers
+    /// it again under its own.
     func release(_ taken: [Listener]) {
+        for listener in listeners where taken.contains(where: { $0 === listener }) {
+            if let token = listener.token {
+                daemon.unregister(token, listener.fd)
+                listener.token = nil
+            }
+        }
         listeners.removeAll { listener in taken.contains { $0 === listener } }
     }
 
@@ -150,6 +158,7 @@ final class ServiceRuntime {
         watching = wanted
         for listener in listeners {
             if wanted {
+                if listener.token != nil { continue }
                 do throws(SystemError) {
                     listener.token = try daemon.register(listener.fd, events: .readable, as: .listener(self, listener))
                 } catch {
