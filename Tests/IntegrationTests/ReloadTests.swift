@@ -38,4 +38,25 @@ struct ReloadTests {
         #expect(!newLines.contains { $0.event == "listening" }, "the socket must be handed over, not bound again: \(sieste.stderrText)")
         #expect(try sieste.stop() == 0)
     }
+
+    @Test("unbindable change keeps old service")
+    func unbindableChangeKeepsOldService() throws {
+        let scratch = try ScratchFolder("reload-unbindable")
+        let port = try Ports.free()
+        let occupied = try Ports.occupied()
+        defer { close(occupied.fd) }
+        let config = try scratch.write("sieste.conf", catService("kept", port: port))
+        let sieste = try Sieste.serve(configs: [config], in: scratch.url, extraArguments: ["--socket", "none"])
+
+        // The changed definition wants a port something else holds.
+        try scratch.write("sieste.conf", catService("kept", port: occupied.port))
+        let mark = sieste.mark
+        sieste.send(SIGHUP)
+        let kept = try sieste.waitFor("reload-kept-old", after: mark) { $0.event == "reload-kept-old" }
+        #expect(kept["service"] == "kept")
+        _ = try sieste.waitFor("reloaded", after: mark) { $0.event == "reloaded" }
+
+        #expect(try tcpExchange(port: port, send: "still here\n").text == "still here\n", "\(sieste.stderrText)")
+        #expect(try sieste.stop() == 0)
+    }
 }

@@ -312,6 +312,12 @@ public final class Daemon {
             if service.bindListeners(reusing: spare) {
                 for previous in old.values { previous.release(service.listeners) }
                 next.append(service)
+            } else if let previous = old.removeValue(forKey: config.id) {
+                // The new definition cannot bind its sockets: the old one
+                // keeps serving rather than leaving the port closed.
+                logger.warning("reload-kept-old", [("service", config.id),
+                                                   ("reason", "the changed service could not bind its sockets")])
+                next.append(previous)
             }
         }
         for previous in old.values {
