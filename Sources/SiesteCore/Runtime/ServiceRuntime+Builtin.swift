@@ -120,6 +120,9 @@ final class BuiltinConnection {
     private var pending: [UInt8] = []
     private var chargenLine = 0
     private var closed = false
+    /// The client has shut down its sending side; echo still writes back
+    /// what it read before closing.
+    private var clientFinished = false
 
     init(service: ServiceRuntime, fd: FileDescriptor, builtin: BuiltinService) {
         self.service = service
@@ -129,12 +132,19 @@ final class BuiltinConnection {
 
     func handle(_ events: IOEvents) {
         if closed { return }
-        if events.contains(.readable) || events.contains(.hangup) || events.contains(.error) {
+        if !clientFinished && (events.contains(.readable) || events.contains(.hangup) || events.contains(.error)) {
             var buffer = [UInt8](repeating: 0, count: 4096)
             let count = buffer.withUnsafeMutableBytes { CSieste.read(fd.rawValue, $0.baseAddress, $0.count) }
-            if count == 0 || (count < 0 && csieste_errno() != EAGAIN && csieste_errno() != EINTR) {
+            if count < 0 && csieste_errno() != EAGAIN && csieste_errno() != EINTR {
                 close()
                 return
+            }
+            if count == 0 {
+                clientFinished = true
+                if builtin != .echo || pending.isEmpty {
+                    close()
+                    return
+                }
             }
             if count > 0 && builtin == .echo { pending.append(contentsOf: buffer[0..<count]) }
         }
@@ -150,11 +160,15 @@ final class BuiltinConnection {
             }
             if written > 0 { pending.removeFirst(written) }
         }
+        if clientFinished && pending.isEmpty {
+            close()
+            return
+        }
         // Echo stops reading while a reply waits, so a client that sends
         // without reading cannot make sieste buffer without bound.
         var wanted: IOEvents = []
         if builtin == .chargen || !pending.isEmpty { wanted.insert(.writable) }
-        if pending.isEmpty || builtin == .chargen { wanted.insert(.readable) }
+        if !clientFinished && (pending.isEmpty || builtin == .chargen) { wanted.insert(.readable) }
         try? service.daemon.epoll.modify(fd, events: wanted, token: token)
     }
 
