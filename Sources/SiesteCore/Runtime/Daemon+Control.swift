@@ -60,7 +60,13 @@ extension Daemon {
 extension ServiceRuntime {
     /// `NAME MODE STATE key=value ...` for `sieste status`.
     func statusLine() -> String {
-        var line = name + " " + config.mode.rawValue + " " + state.name
+        // A service with no long-running process is `serving` while it has
+        // children, relays or builtin clients.
+        var stateName = state.name
+        if case .sleeping = state, !(children.isEmpty && relays.isEmpty && builtinConnections.isEmpty) {
+            stateName = "serving"
+        }
+        var line = name + " " + config.mode.rawValue + " " + stateName
         if let pid = state.pid { line += " pid=" + String(pid) }
         line += " children=" + String(children.count)
         if config.mode == .lazyProxy || config.mode == .redirect { line += " relays=" + String(relays.count) }

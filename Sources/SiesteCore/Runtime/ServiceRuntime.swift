@@ -335,7 +335,10 @@ final class ServiceRuntime {
     func retire() {
         retiring = true
         setWatching(false)
-        for listener in listeners { listener.fd.close() }
+        for listener in listeners {
+            logger.info("closed", [("service", name), ("address", listener.spec.address.text)])
+            listener.fd.close()
+        }
         listeners.removeAll()
         for client in pendingClients { client.close() }
         pendingClients.removeAll()
