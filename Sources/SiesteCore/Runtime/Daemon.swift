@@ -1,6 +1,6 @@
 import CSieste
 
-/// What an epoll token stands for.
+/// The owner of an epoll registration, looked up by its token.
 enum Watch {
     case signals
     case timer

@@ -47,7 +47,7 @@ final class Relay {
         }
         upstream = Direction(source: client, destination: backend, pipeRead: up.read, pipeWrite: up.write)
         downstream = Direction(source: backend, destination: client, pipeRead: down.read, pipeWrite: down.write)
-        // Edge-triggered: pump() moves data until the kernel says EAGAIN,
+        // Edge-triggered: pump() moves data until the kernel returns EAGAIN,
         // so no epoll_ctl call is needed as the directions fill and drain.
         let events: IOEvents = [.readable, .writable, .readHangup, IOEvents(rawValue: EPOLLET.rawValue)]
         do throws(SystemError) {

@@ -42,7 +42,7 @@ extension ServiceRuntime {
         setWatching(false)
     }
 
-    /// A start that failed before exec counts as a quick failure. A datagram
+    /// Counts a start that failed before exec as a quick failure. A datagram
     /// that woke the service is dropped, or the loop would spin on it.
     func startFailed() {
         if config.socketKind == .dgram {

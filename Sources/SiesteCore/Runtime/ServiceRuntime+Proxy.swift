@@ -67,7 +67,8 @@ extension ServiceRuntime {
         }
     }
 
-    /// A probe's connect finished, one way or the other.
+    /// Checks a probe whose non-blocking connect has finished, with or
+    /// without success.
     func probeReady(events: IOEvents) {
         guard let fd = probe else { return }
         if let token = probeToken { daemon.unregister(token, fd) }
@@ -130,7 +131,7 @@ extension ServiceRuntime {
         }
     }
 
-    /// The backend process is gone: nothing more to wait for.
+    /// Stops waiting for a backend whose process has exited.
     func backendGone() {
         cancelProbe()
         if case .starting = state {

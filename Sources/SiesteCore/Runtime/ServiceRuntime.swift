@@ -347,7 +347,7 @@ final class ServiceRuntime {
         requestStop()
     }
 
-    /// The same at daemon shutdown.
+    /// Retires the service when the daemon stops.
     func shutdown() {
         retire()
     }
