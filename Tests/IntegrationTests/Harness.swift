@@ -235,8 +235,9 @@ final class Sieste: @unchecked Sendable {
     /// to the journal instead of stderr, removed from its environment.
     static let systemdVariables = ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "JOURNAL_STREAM"]
 
-    /// Starts `sieste ARGUMENTS` in `directory`.
-    private init(arguments: [String], directory: URL) throws {
+    /// Starts `sieste ARGUMENTS` in `directory`, with `extraEnvironment`
+    /// added after the systemd variables were removed.
+    private init(arguments: [String], directory: URL, extraEnvironment: [String: String] = [:]) throws {
         let binary = try Locations.siesteBinary()
         self.arguments = arguments
         process = Process()
@@ -247,6 +248,7 @@ final class Sieste: @unchecked Sendable {
         for name in Sieste.systemdVariables {
             environment[name] = nil
         }
+        environment.merge(extraEnvironment) { _, added in added }
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
@@ -261,6 +263,7 @@ final class Sieste: @unchecked Sendable {
         configs: [URL],
         in directory: URL,
         extraArguments: [String] = [],
+        extraEnvironment: [String: String] = [:],
         waitForReady: Bool = true
     ) throws -> Sieste {
         try Locations.requireRoot()
@@ -269,7 +272,7 @@ final class Sieste: @unchecked Sendable {
             arguments += ["-c", config.path]
         }
         arguments += extraArguments
-        let sieste = try Sieste(arguments: arguments, directory: directory)
+        let sieste = try Sieste(arguments: arguments, directory: directory, extraEnvironment: extraEnvironment)
         if waitForReady {
             do {
                 _ = try sieste.waitFor("info ready") { $0.event == "ready" }
