@@ -120,15 +120,6 @@ int csieste_getpeername(int fd, csieste_addr *address) {
     return 0;
 }
 
-int csieste_peek_sender(int fd, csieste_addr *peer) {
-    struct sockaddr_storage storage;
-    socklen_t length = sizeof(storage);
-    char byte;
-    if (recvfrom(fd, &byte, 0, MSG_PEEK | MSG_DONTWAIT, (struct sockaddr *)&storage, &length) < 0) return -1;
-    from_sockaddr(&storage, length, peer);
-    return 0;
-}
-
 int csieste_setsockopt_int(int fd, int level, int name, int value) {
     return setsockopt(fd, level, name, &value, sizeof(value));
 }
@@ -146,7 +137,6 @@ ssize_t csieste_splice(int fd_in, int fd_out, size_t length) {
     return splice(fd_in, NULL, fd_out, NULL, length, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 }
 
-int csieste_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
 
 // MARK: epoll
 

@@ -63,8 +63,6 @@ int csieste_connect(int fd, const csieste_addr *address);
 int csieste_accept(int fd, csieste_addr *peer, int nonblocking);
 int csieste_getsockname(int fd, csieste_addr *address);
 int csieste_getpeername(int fd, csieste_addr *address);
-/// recvfrom(2) with MSG_PEEK of zero bytes, to learn a datagram's sender.
-int csieste_peek_sender(int fd, csieste_addr *peer);
 int csieste_setsockopt_int(int fd, int level, int name, int value);
 int csieste_getsockopt_int(int fd, int level, int name, int *value);
 
@@ -74,7 +72,6 @@ int csieste_pipe2(int fds[2], int flags);
 /// splice(2) between a socket and a pipe, with SPLICE_F_MOVE and
 /// SPLICE_F_NONBLOCK (those flags need _GNU_SOURCE, which Swift does not see).
 ssize_t csieste_splice(int fd_in, int fd_out, size_t length);
-int csieste_set_pipe_size(int fd, int size);
 
 // MARK: epoll
 //

@@ -84,17 +84,7 @@ public func readDaemonStatus(path: String) throws(SystemError) -> String {
     let fd = FileDescriptor(raw)
     defer { fd.close() }
     if address.withCAddress({ csieste_connect(raw, $0) }) < 0 { throw SystemError("connect", subject: path) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { CSieste.read(raw, $0.baseAddress, $0.count) }
-        if count < 0 {
-            if csieste_errno() == EINTR { continue }
-            throw SystemError("read", subject: path)
-        }
-        if count == 0 { break }
-        bytes.append(contentsOf: chunk[0..<count])
-        if bytes.count > (1 << 20) { break }
-    }
+    // A state larger than 1 MiB is cut there rather than refused.
+    let bytes = try fd.readToEnd(limit: 1 << 20, subject: path)
     return String(decoding: bytes, as: UTF8.self)
 }

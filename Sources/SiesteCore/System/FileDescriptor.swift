@@ -13,28 +13,23 @@ public struct FileDescriptor: Hashable, Sendable {
         _ = CSieste.close(rawValue)
     }
 
-    /// Reads into a buffer; returns nil on EAGAIN (read(2)).
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
-        while true {
-            let count = CSieste.read(rawValue, buffer.baseAddress, buffer.count)
-            if count >= 0 { return count }
-            let code = csieste_errno()
-            if code == EINTR { continue }
-            if code == EAGAIN { return nil }
-            throw SystemError("read", errno: code)
+    /// Reads until end of file, or until more than `limit` bytes have
+    /// arrived, which the caller then checks (read(2) on a blocking
+    /// descriptor).
+    public func readToEnd(limit: Int, subject: String) throws(SystemError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while bytes.count <= limit {
+            let count = chunk.withUnsafeMutableBytes { raw in CSieste.read(rawValue, raw.baseAddress, raw.count) }
+            if count < 0 {
+                let code = csieste_errno()
+                if code == EINTR { continue }
+                throw SystemError("read", errno: code, subject: subject)
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
         }
-    }
-
-    /// Writes what it can; returns nil on EAGAIN (write(2)).
-    public func write(_ buffer: UnsafeRawBufferPointer) throws(SystemError) -> Int? {
-        while true {
-            let count = CSieste.write(rawValue, buffer.baseAddress, buffer.count)
-            if count >= 0 { return count }
-            let code = csieste_errno()
-            if code == EINTR { continue }
-            if code == EAGAIN { return nil }
-            throw SystemError("write", errno: code)
-        }
+        return bytes
     }
 
     /// Sets or clears O_NONBLOCK (fcntl(2)).
@@ -68,19 +63,8 @@ public func openFile(_ path: String, flags: Int32) throws(SystemError) -> FileDe
 public func readWholeFile(_ path: String, limit: Int = 4 << 20) throws(SystemError) -> [UInt8] {
     let fd = try openFile(path, flags: O_RDONLY)
     defer { fd.close() }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 16384)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { raw in CSieste.read(fd.rawValue, raw.baseAddress, raw.count) }
-        if count < 0 {
-            let code = csieste_errno()
-            if code == EINTR { continue }
-            throw SystemError("read", errno: code, subject: path)
-        }
-        if count == 0 { break }
-        bytes.append(contentsOf: chunk[0..<count])
-        if bytes.count > limit { throw SystemError("read", errno: EFBIG, subject: path) }
-    }
+    let bytes = try fd.readToEnd(limit: limit, subject: path)
+    if bytes.count > limit { throw SystemError("read", errno: EFBIG, subject: path) }
     return bytes
 }
 
