@@ -3,7 +3,7 @@ import CSieste
 /// Milliseconds, the unit of every duration in the model.
 public typealias Milliseconds = Int64
 
-/// Where an attribute or block was written, for `FILE:LINE: message` errors.
+/// The file and line of an attribute or block, for `FILE:LINE: message` errors.
 public struct SourceLocation: Hashable, Sendable {
     public var file: String
     public var line: Int
@@ -202,7 +202,7 @@ public struct ServiceConfig: Hashable, Sendable {
     public var nice: Int32?
     public var umask: UInt32?
     public var workingDirectory: String?
-    /// Where the `service` block starts.
+    /// The location of the `service` line.
     public var location: SourceLocation
 
     public init(name: String, location: SourceLocation) {
@@ -246,7 +246,7 @@ public struct ServiceConfig: Hashable, Sendable {
         self.location = location
     }
 
-    /// How sieste runs this service.
+    /// The mode sieste runs this service in.
     public var mode: ServiceMode {
         if builtin != nil { return .builtin }
         if redirect != nil { return server == nil ? .redirect : .lazyProxy }

@@ -15,7 +15,7 @@ extension Daemon {
             }
             probe.close()
             if live {
-                logger.warning("control-unavailable", [("path", path), ("reason", "another sieste answers there")])
+                logger.warning("control-unavailable", [("path", path), ("reason", "another sieste is listening there")])
                 return
             }
         }
@@ -39,7 +39,8 @@ extension Daemon {
         controlToken = nil
     }
 
-    /// Answers each waiting `sieste status` with the state and closes.
+    /// Writes the state to each waiting `sieste status` and closes the
+    /// connection.
     func answerStatusRequests() {
         guard let fd = control else { return }
         for _ in 0..<8 {

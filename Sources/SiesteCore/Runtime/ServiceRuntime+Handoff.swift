@@ -183,7 +183,8 @@ extension ServiceRuntime {
     /// Whether the service still has clients, from the kernel's view of
     /// its sockets (sock_diag): connections on its listening addresses,
     /// clients in the accept queue, or datagrams waiting. When the kernel
-    /// cannot be asked, the answer is yes, so that no client is cut off.
+    /// cannot be queried, the service counts as busy, so that no client is
+    /// cut off.
     func hasOpenConnections() -> Bool {
         for listener in listeners {
             var queue: Int32 = 0

@@ -95,7 +95,7 @@ public func directoryEntries(_ path: String) throws(SystemError) -> [String] {
     }
 }
 
-/// What stat(2) reports that configuration loading needs.
+/// The part of stat(2) that configuration loading needs.
 public struct FileStatus: Sendable {
     public var isDirectory: Bool
     public var isRegular: Bool

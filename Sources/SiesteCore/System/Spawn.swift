@@ -25,7 +25,8 @@ public struct SpawnError: Error, Sendable {
     public var reason: String { errnoDescription(errno) }
 }
 
-/// What a child process receives, prepared completely in the parent.
+/// The program, descriptors, environment and identity of a child process,
+/// prepared completely in the parent.
 public struct SpawnRequest {
     public var path: String
     public var arguments: CStringArray
@@ -149,7 +150,7 @@ public enum Spawner {
     }
 }
 
-/// How a reaped child ended.
+/// The end of a reaped child: its exit status or the signal that killed it.
 public enum ExitStatus: Sendable, Equatable {
     case exited(Int32)
     case signaled(Int32)
